@@ -1,3 +1,4 @@
+import type { SchedulerAction, SchedulerLike } from "rxjs";
 import { describe, expect, it } from "vitest";
 import { createActor } from "xstate";
 import { EngineFailedError, engineOf, fromEngine } from "../src/engine/from-engine.js";
@@ -81,6 +82,56 @@ describe("a failed engine and its operator", () => {
     feed(200);
     // SafeMode is back to normal, yet the cycle stays paused: no apply after the failure.
     expect(engine.generation).toBe(failedAt);
+    await engine.close();
+  });
+});
+
+describe("a scheduler that keeps failing for a while", () => {
+  it("leaves the engine's actors running: a halt, a rollback and a reset are still taken", async () => {
+    // Timers are set from inside the actors' actions too (a paused cycle's rest, a paced apply),
+    // where a throw stopped the actor system: every later command was dropped, the mode read
+    // normal after a halt, and the engine still answered observe().
+    const clock = new ManualClock();
+    let failing = false;
+    const scheduler: SchedulerLike = {
+      now: () => clock.now(),
+      schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay?: number, state?: T) {
+        if (failing) throw new Error("the runtime's timers are gone");
+        return clock.schedule(work, delay, state);
+      },
+    };
+    const engine = createEngine({
+      seed: 3,
+      params: { x: { min: 0, max: 10 } },
+      window: { digests: 1 },
+      guardrails: { preset: "balanced", minIntervalMs: 1000 },
+      scheduler,
+    });
+    const feed = (digests: number, apartMs: number) => {
+      for (let i = 0; i < digests; i++) {
+        clock.advanceBy(apartMs);
+        engine.observe({ objective: (engine.values[0]! - 3) ** 2, generation: engine.generation });
+      }
+    };
+    feed(5, 1000);
+    failing = true;
+    // Digests closer than the guardrails' interval: the cycle, paused by the failure, sets a
+    // timer for its next window from inside its actor.
+    feed(3, 0);
+    expect(engine.failure).toBeInstanceOf(Error);
+    expect(engine.actor.getSnapshot().status).toBe("active");
+    const failedAt = engine.generation;
+    expect(engine.rollback("failed engine: back to the baseline")).toBe(true);
+    expect(engine.generation).toBe(failedAt + 1);
+    engine.halt("look at the failure");
+    expect(engine.mode).toBe("halted");
+    failing = false;
+    expect(engine.resetSafeMode({ acknowledge: "ops: looked at it" })).toBe(true);
+    expect(engine.mode).toBe("normal");
+    feed(50, 1000);
+    // Still no adaptation after the failure: only the operator's rollback moved the values.
+    expect(engine.generation).toBe(failedAt + 1);
+    expect(engine.actor.getSnapshot().status).toBe("active");
     await engine.close();
   });
 });

@@ -63,6 +63,7 @@ import {
   type WindowResult,
 } from "./evaluation-windows.js";
 import { auditEventStream } from "./event-stream.js";
+import { guardedScheduler } from "./guarded-scheduler.js";
 import { type HaltRestoring, RESTORE_HALT, restoredReasonBits } from "./restored-halt.js";
 import type { EngineBreakerStates } from "./safety/guarded-callback.js";
 import { CommitResult, FEASIBILITY_STEP_FRACTION, SpsaCore } from "./spsa/spsa-core.js";
@@ -362,6 +363,8 @@ class EngineImpl implements Engine, HaltRestoring {
    */
   private readonly captureDigests: boolean;
   private readonly scheduler: SchedulerLike;
+  /** {@link scheduler} for setting timers: a `schedule()` that throws fails the engine instead. */
+  private readonly timers: SchedulerLike;
   /** The scheduler when it pins one time per entry (a decision log's recording clock), else undefined. */
   private readonly entryClock: EngineClock | undefined;
   private readonly registry: ParamRegistry;
@@ -445,6 +448,7 @@ class EngineImpl implements Engine, HaltRestoring {
     this.config = config;
     this.captureDigests = config.captureDigests;
     this.scheduler = config.scheduler;
+    this.timers = guardedScheduler(config.scheduler, (error) => this.fail(error));
     this.time = new EntryTime(config.scheduler);
     this.entryClock = isEngineClock(config.scheduler) ? config.scheduler : undefined;
     const registry = new ParamRegistry(config.params);
@@ -475,7 +479,7 @@ class EngineImpl implements Engine, HaltRestoring {
     this.safety = new ControlSafety(
       {
         config,
-        scheduler: this.scheduler,
+        scheduler: this.timers,
         registry,
         live: this.live,
         audit: this.audit,
@@ -502,7 +506,7 @@ class EngineImpl implements Engine, HaltRestoring {
         ...(config.window.ms === undefined ? {} : { ms: config.window.ms }),
         aggregation: config.window.aggregation,
         trim: config.window.trim,
-        scheduler: this.scheduler,
+        scheduler: this.timers,
         stats: this.windowStats,
       },
       (w) => {
@@ -1062,7 +1066,7 @@ class EngineImpl implements Engine, HaltRestoring {
     };
     const root = createEngineRoot(binding, {
       input: { stallAfter: this.config.stallAfter, safeMode: this.config.safety.safeMode },
-      clock: clockFromScheduler(this.scheduler),
+      clock: clockFromScheduler(this.timers),
       ...(inspect === undefined ? {} : { inspect: quietSink(inspect) }),
     });
     root.subscribe({
@@ -1418,7 +1422,7 @@ class EngineImpl implements Engine, HaltRestoring {
       run();
       return;
     }
-    this.paced[slot] = this.scheduler.schedule(
+    this.paced[slot] = this.timers.schedule(
       () => {
         this.paced[slot] = undefined;
         // A timer of the host's loop: what fails here is kept in `failure`, never thrown into it.
@@ -1453,7 +1457,7 @@ class EngineImpl implements Engine, HaltRestoring {
       this.control.next("open");
       return;
     }
-    this.restTimer = this.scheduler.schedule(this.endRest, wait);
+    this.restTimer = this.timers.schedule(this.endRest, wait);
   }
 
   /** The rest's timer, made once (see {@link runDrain}). */
@@ -1541,7 +1545,11 @@ class EngineImpl implements Engine, HaltRestoring {
     this.safety.checkAuditPressure();
   }
 
-  /** Schedules the drain; a scheduler that throws is an internal failure, kept, never rethrown. */
+  /**
+   * Schedules the drain; a scheduler that throws is an internal failure, kept, never rethrown.
+   * Not through {@link timers}: the drain stays unscheduled then, so the next work tries again and
+   * a scheduler that recovers delivers the records.
+   */
   private scheduleDrain(): void {
     try {
       this.drainScheduled = this.scheduler.schedule(this.runDrain, this.config.auditDrainMs);
