@@ -4,6 +4,7 @@ import { Effect } from "effect";
 import { VirtualTimeScheduler } from "rxjs";
 import { describe, expect, it } from "vitest";
 import type { EngineConfig } from "../src/engine/config.js";
+import { monitorEngine } from "../src/index.js";
 import {
   compactDecisionLog,
   createLoggedEngine,
@@ -99,6 +100,7 @@ describe("a logged engine started with resume: true", () => {
       const logged = await start(config(), oneStep);
       expect(logged.resumedFrom).toEqual(point);
       expect(logged.engine.values[0]).toBe(expected);
+      expect(logged.config.params).toEqual(resumedConfig(config(), point).params);
       expect(logged.restart).toBeDefined();
       await logged.close();
 
@@ -106,6 +108,34 @@ describe("a logged engine started with resume: true", () => {
       expect((await secondRun(oneStep)).replayed).toBe(true);
     });
   }
+
+  it("hands out the config it started from, which a safety monitor then holds it to without a false alarm", async () => {
+    const [first, second] = await tunedLogPair();
+    const watched = async (dir: string, of: (logged: LoggedEngine<"workers">) => EngineConfig) => {
+      const own = config();
+      const logged = createLoggedEngine(own, { dir, resume: true });
+      const watch = monitorEngine(logged.engine, of(logged), { haltOnViolation: false });
+      const scheduler = own.scheduler as VirtualTimeScheduler;
+      for (let tick = 1; tick <= 100; tick++) {
+        scheduler.schedule(() => {}, 10);
+        scheduler.flush();
+        logged.engine.observe({
+          objective: 20 + ((logged.engine.values[0]! - 96) / 40) ** 2,
+          generation: logged.engine.generation,
+        });
+      }
+      scheduler.flush();
+      const { violations, events } = watch.report();
+      watch.stop();
+      await logged.close();
+      return { events, violations: violations.map((v) => v.property) };
+    };
+    const resumed = await watched(first, (logged) => logged.config);
+    expect(resumed.events).toBeGreaterThan(100);
+    expect(resumed.violations).toEqual([]);
+    // The config given starts the monitor at init, far from where the engine resumed.
+    expect((await watched(second, () => config())).violations).toContain("S2");
+  });
 
   it("on a new directory: starts from the config, resumedFrom undefined", async () => {
     const dir = newDir();

@@ -30,6 +30,7 @@ import { shownValue } from "../shown-value.js";
 import { makeDecisionLog } from "./decision-log.js";
 import { asLogError, LogError } from "./errors.js";
 import { type ResumePoint, ResumeReading } from "./last-run-end.js";
+import { checkLogOptions, LOG_OPTION_KEYS } from "./log-options.js";
 import {
   auditEventOf,
   ENGINE_LOG_FORMAT,
@@ -65,6 +66,9 @@ import {
   openLogAsync,
   openLogNow,
 } from "./writer.js";
+
+/** The options {@link createLoggedEngine} takes: the writer's, but `header`, and `resume`. */
+const ENGINE_LOG_OPTION_KEYS = [...LOG_OPTION_KEYS.filter((key) => key !== "header"), "resume"];
 
 /** Default audit drain period of a logged engine (ms): half the log's default group-commit interval. */
 const LOGGED_DRAIN_MS = 25;
@@ -132,6 +136,13 @@ export interface LoggedEngine<N extends string = string> {
    * `baseline`); undefined without `resume`, on a new log, or when the log told none.
    */
   readonly resumedFrom: ResumePoint | undefined;
+  /**
+   * The config the engine was started from: the one given or, with `resume`, the one resumed from
+   * {@link LoggedEngine.resumedFrom} (`resumedConfig(config, resumedFrom)`). Hand this one, not the
+   * one given, to `monitorEngine`: a resumed engine starts from other values than `init`, and a
+   * monitor reading the given config would take its first apply for a jump past `maxDelta`.
+   */
+  readonly config: EngineConfig<N>;
   /** Closes the engine, then writes the close marker and flushes, fsyncs and closes the log; idempotent. */
   close(): Promise<void>;
 }
@@ -219,7 +230,7 @@ function* loggedEngineSteps(
   } finally {
     start.leave();
   }
-  return startedLoggedEngine(engine, log, start.started!, previous, start.resumedFrom);
+  return startedLoggedEngine(engine, log, start, previous);
 }
 
 /** Effect constructors of a logged engine. */
@@ -286,7 +297,7 @@ export const LoggedEngine = {
         }, log));
       return yield* Effect.try({
         // The engine was built from `config`, whose parameter names are exactly `N`.
-        try: () => loggedEngine(running, log, started, previous, start.resumedFrom, close) as LoggedEngine<N>,
+        try: () => loggedEngine(running, log, start, previous, close) as LoggedEngine<N>,
         catch: (error) => asLogError(error, `cannot write the restart record to decision log ${options.dir}`),
       });
     }),
@@ -300,9 +311,8 @@ export const LoggedEngine = {
 function startedLoggedEngine(
   engine: Engine,
   log: DecisionLogWriter,
-  plan: EngineLogPlan,
+  start: EngineStart,
   previous: PreviousRun | undefined,
-  resumedFrom: ResumePoint | undefined,
 ): LoggedEngine {
   // Idempotent, like every other close: a second or concurrent call waits for the first.
   let closing: Promise<void> | undefined;
@@ -312,7 +322,7 @@ function startedLoggedEngine(
       writeCloseMarker(engine, log);
     }, log));
   try {
-    return loggedEngine(engine, log, plan, previous, resumedFrom, close);
+    return loggedEngine(engine, log, start, previous, close);
   } catch (error) {
     // The restart record could not be written: nothing of this run may outlive the throw. The
     // engine stops its timers; the log closes now, so its LOCK is gone before a retry.
@@ -329,18 +339,19 @@ function startedLoggedEngine(
 function loggedEngine(
   engine: Engine,
   log: DecisionLogWriter,
-  plan: EngineLogPlan,
+  start: EngineStart,
   previous: PreviousRun | undefined,
-  resumedFrom: ResumePoint | undefined,
   close: () => Promise<void>,
 ): LoggedEngine {
+  const plan = start.started!;
   const restart = noteRestart(engine, log, previous, plan.header);
   // After the restart record: a failure belongs to the run that record starts.
   noteFailure(engine, log, plan.clock);
   // A halt is latched until an acknowledged reset: a restart (a deploy, a crash loop) must not end
   // it. Recorded in this run, as a command, so that its replay halts where this engine did.
   if (restart?.halted !== undefined) restoreHalt(engine, restart.halted, restart.haltedReasons ?? []);
-  return { engine, log, recovery: log.recovery ?? undefined, restart, resumedFrom, close };
+  const { resumedFrom, startedFrom: config } = start;
+  return { engine, log, recovery: log.recovery ?? undefined, restart, resumedFrom, config, close };
 }
 
 /**
@@ -384,8 +395,12 @@ interface EngineLogPlan {
 class EngineStart {
   started: EngineLogPlan | undefined;
   resumedFrom: ResumePoint | undefined;
+  /** The config the plan was made from: the one given, or the one resumed from `resumedFrom`. */
+  startedFrom: EngineConfig;
 
-  constructor(private readonly config: EngineConfig) {}
+  constructor(private readonly config: EngineConfig) {
+    this.startedFrom = config;
+  }
 
   /** How the log is opened: a new log's header made now, and the records handed to `reading`. */
   opening(reading: ResumeReading | undefined): LogOpening {
@@ -403,9 +418,8 @@ class EngineStart {
   plan(log: DecisionLogWriter, reading: ResumeReading | undefined): EngineLogPlan {
     if (this.started === undefined) {
       this.resumedFrom = log.created ? undefined : reading?.point(log.lastSeq);
-      const config =
-        this.resumedFrom === undefined ? this.config : resumedConfig(this.config, this.resumedFrom);
-      this.started = startEngineLog(config);
+      if (this.resumedFrom !== undefined) this.startedFrom = resumedConfig(this.config, this.resumedFrom);
+      this.started = startEngineLog(this.startedFrom);
     }
     this.started.bind(log);
     return this.started;
@@ -427,6 +441,8 @@ function openingOf(options: EngineLogOptions): {
   readonly logOptions: Omit<DecisionLogOptions, "header">;
   readonly reading: ResumeReading | undefined;
 } {
+  // The writer checks its own options again; here `resume` is one and `header` is the engine's.
+  checkLogOptions(options, ENGINE_LOG_OPTION_KEYS);
   const { resume, ...logOptions } = options;
   if (resume !== undefined && typeof resume !== "boolean")
     throw new LogError(`resume must be true or false, got ${shownValue(resume)}`);

@@ -27,8 +27,9 @@ export interface EngineMonitor {
 /**
  * Checks every audit event of `engine` against the safety properties (see `SAFETY_PROPERTIES`),
  * using only the events and the limits in `config` — pass the config the engine was created
- * with. Start it before the engine's first event is delivered (right after `createEngine`), since
- * the monitor starts from the configured initial values.
+ * with (for a logged engine, its `config`: a resumed one starts from other values than the config
+ * given). Start it before the engine's first event is delivered (right after `createEngine`),
+ * since the monitor starts from the configured initial values.
  *
  * @example
  * ```ts
