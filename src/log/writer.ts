@@ -20,6 +20,7 @@ import { crc32cBitsOfView } from "./crc32c.js";
 import { asLogError, LogError } from "./errors.js";
 import { encodeFrame, FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES } from "./frame.js";
 import { acquireLogLock, type FileLock, LOCK_FILE_NAME, type StaleLock } from "./lock.js";
+import { checkLogOptions } from "./log-options.js";
 import { type LogEntry, type LogHeader, type LogRecord, payloadText, segmentHeaderText } from "./records.js";
 import {
   type Corruption,
@@ -1092,6 +1093,7 @@ function* openingSteps(
   scan: (dir: string, strict: boolean) => LogScan | Promise<LogScan>,
   headerNow?: () => LogHeader,
 ): Steps<DecisionLogWriter> {
+  checkLogOptions(options);
   let lock: FileLock | undefined = options.lock;
   const ownsLock = lock === undefined;
   let claimed = false;

@@ -17,6 +17,7 @@ import type {
 import { startingPoint } from "../log/last-run-end.js";
 import type { EngineLogHeader } from "../log/log-records.js";
 import { LogRunSplitter, type RunSink } from "../log/log-runs.js";
+import { shownValue } from "../shown-value.js";
 import {
   type DecisionLogInput,
   describeGenerations,
@@ -25,6 +26,7 @@ import {
   ReplayInputError,
   readAgainIfCompactedNow,
 } from "./read-log.js";
+import { checkReaderOptions } from "./reader-options.js";
 import { ReplayRunError } from "./run-choice.js";
 
 /** Options of {@link explain}. */
@@ -153,7 +155,8 @@ function describeCreated(
  * run: the last run that created it is explained unless `options.run` names one. Only records of
  * that run are used.
  *
- * @throws ReplayInputError when the log has no engine header, or no apply/rollback created
+ * @throws ReplayInputError when `generation` is not a whole number ≥ 0, `options` holds a key
+ * other than `run`, the log has no engine header, or no apply/rollback created
  * `generation` (in `options.run`, or in any run): the message lists the runs and the generations
  * their applies and rollbacks created (generation 0, a run's initial values, is never one).
  * `ReplayRunError` (a ReplayInputError) when `options.run` names no run of the log.
@@ -163,6 +166,11 @@ export function explain(
   generation: number,
   options: ExplainOptions = {},
 ): Explanation {
+  checkReaderOptions("explain", options, ["run"]);
+  if (!(typeof generation === "number" && Number.isSafeInteger(generation) && generation >= 0))
+    throw new ReplayInputError(
+      `explain: generation must be a whole number ≥ 0, got ${shownValue(generation)}`,
+    );
   return readAgainIfCompactedNow(log, () => {
     const finder = new ChangeFinder(generation, options.run);
     const splitter = new LogRunSplitter(finder);

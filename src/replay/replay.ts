@@ -15,6 +15,7 @@ import {
   readAgainIfCompacted,
   type readReplayLog,
 } from "./read-log.js";
+import { checkReaderOptions } from "./reader-options.js";
 import type { ScriptedClock } from "./scripted-clock.js";
 import type { ReplayClock } from "./virtual-clock.js";
 
@@ -58,6 +59,9 @@ export interface ReplayOptions {
    */
   readonly run?: number;
 }
+
+/** The keys of {@link ReplayOptions}. */
+const REPLAY_OPTION_KEYS = ["context", "override", "createEngine", "run"];
 
 /** The first place where the replayed engine did not do what the log says. */
 export interface ReplayDivergence {
@@ -249,10 +253,11 @@ export type ReplayResult = (
  *
  * Deterministic; cold path.
  *
- * @throws ReplayInputError when the log has no engine header, or `options.context` is not a whole
- * number ≥ 0; `ReplayRunError` (a ReplayInputError) when `options.run` names no run of the log.
+ * @throws ReplayInputError when the log has no engine header, `options` holds a key it does not
+ * take, or `options.context` is not a whole number ≥ 0; `ReplayRunError` (a ReplayInputError) when `options.run` names no run of the log.
  */
 export async function replay(log: DecisionLogInput, options: ReplayOptions = {}): Promise<ReplayResult> {
+  checkReaderOptions("replay", options, REPLAY_OPTION_KEYS);
   const context: unknown = options.context;
   if (
     context !== undefined &&
