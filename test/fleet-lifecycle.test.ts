@@ -348,6 +348,17 @@ describe("coordinator close", () => {
   });
 });
 
+describe("replica names", () => {
+  it("are any string: __proto__ and Object.prototype's names are replicas like any other", async () => {
+    const lead = await rig.coordinator("c1", { refreshMs: 200 });
+    const admin = rig.connect();
+    const report = JSON.stringify({ generation: 0, target: 0, epoch: 1, rejected: 0, at: Date.now() });
+    for (const name of ["__proto__", "constructor", "toString"]) await admin.hset(keys.acks, name, report);
+    await until(() => lead.busStats().replicas === 3, 5_000, "three reports read");
+    expect(Object.keys(lead.snapshot().fleet).sort()).toEqual(["__proto__", "constructor", "toString"]);
+  });
+});
+
 describe("a replica gone without closing", () => {
   it("has its report removed by the leader once unchanged for replicaExpiryMs, counted, and not lagging", async () => {
     // Re-signs every 200 ms: a live replica's report changes at least that often.

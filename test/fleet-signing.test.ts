@@ -161,6 +161,22 @@ describe("command verification", () => {
     expect(v.verify(new CommandSigner(rotated).sign(command({ commandId: "new-key" }))).ok).toBe(true);
   });
 
+  it("rotates only with a finite overlap and time, and refuses a key end that is not a time", () => {
+    const next = { id: "k2", secret: secret(2) };
+    // A NaN end (an unset environment variable as overlapMs) never came: the old key verified for ever.
+    expect(() => rotateKeyring(RING, next, Number(undefined), T0)).toThrow(
+      "rotateKeyring: overlapMs must be a finite number of ms ≥ 0, got NaN",
+    );
+    expect(() =>
+      (rotateKeyring as (r: Keyring, k: typeof next, o: number) => Keyring)(RING, next, 5_000),
+    ).toThrow("rotateKeyring: now must be a wall-clock time in ms (Date.now()), got undefined");
+    const ended = (validUntil: unknown) => ({ active: "k2", keys: [{ ...RING.keys[0]!, validUntil }, next] });
+    for (const bad of [Number.NaN, "2020-01-01", null])
+      expect(() => verifier({ keyring: ended(bad) as never })).toThrow(
+        `keys[0].validUntil: must be a wall-clock time in ms (Date.now() + overlap) or absent, got ${bad === null ? "null" : typeof bad === "string" ? JSON.stringify(bad) : "NaN"}`,
+      );
+  });
+
   it("refuses an unknown key id and a command of another run", () => {
     const { v } = verifier();
     const stranger = new CommandSigner({ active: "kx", keys: [{ id: "kx", secret: secret(9) }] });

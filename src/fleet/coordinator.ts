@@ -1180,7 +1180,8 @@ export class Coordinator {
       }
       await this.expireReports(acks);
       if (this.closed) return;
-      const fleet: Record<string, ReplicaView> = {};
+      // No prototype: a replica may be named `__proto__`, which a plain object would not keep.
+      const fleet: Record<string, ReplicaView> = Object.create(null);
       for (const [replica, text] of Object.entries(acks)) {
         const view = replicaViewOf(text);
         // A report that does not parse, or holds other than whole numbers, is left out of the view.
@@ -1312,7 +1313,8 @@ export class Coordinator {
    */
   private async expireReports(acks: Record<string, string>): Promise<void> {
     const now = Date.now();
-    for (const replica of this.reportsSeen.keys()) if (!(replica in acks)) this.reportsSeen.delete(replica);
+    for (const replica of this.reportsSeen.keys())
+      if (!Object.hasOwn(acks, replica)) this.reportsSeen.delete(replica);
     const expired: [string, string][] = [];
     const flowing = this.commandsFlowingSince;
     for (const [replica, text] of Object.entries(acks)) {

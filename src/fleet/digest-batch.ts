@@ -118,7 +118,8 @@ export function decodeBatch(ring: Keyring, fields: ReadonlyMap<string, string>):
   if (!(timingSafeEqual(sameLength ? given : expected, expected) && sameLength)) {
     return { ok: false, reason: "bad-mac", detail: "m: MAC does not match the batch" };
   }
-  if (key.validUntil !== undefined && Date.now() > key.validUntil) {
+  // Fail closed: an end that is not a number (a keyring not checked) retires the key.
+  if (key.validUntil !== undefined && !(Date.now() <= key.validUntil)) {
     return { ok: false, reason: "bad-mac", detail: `k: key ${key.id} is retired` };
   }
   let digests: unknown;

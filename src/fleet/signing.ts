@@ -36,14 +36,26 @@ export const MIN_SECRET_BYTES = 32;
 /**
  * A keyring that signs with `next` from now on and still accepts the old active key for
  * `overlapMs` (wall-clock ms from `now`).
+ *
+ * @throws RangeError for a keyring or key that is not valid, or an `overlapMs` or `now` that is
+ * not a finite number (an old key given a NaN end would verify for ever).
  */
 export function rotateKeyring(ring: Keyring, next: SigningKey, overlapMs: number, now: number): Keyring {
+  checkedKeyring(ring);
+  if (typeof overlapMs !== "number" || !Number.isFinite(overlapMs) || overlapMs < 0)
+    throw new RangeError(
+      `rotateKeyring: overlapMs must be a finite number of ms ≥ 0, got ${shownValue(overlapMs)}`,
+    );
+  if (typeof now !== "number" || !Number.isFinite(now))
+    throw new RangeError(
+      `rotateKeyring: now must be a wall-clock time in ms (Date.now()), got ${shownValue(now)}`,
+    );
   const keys = ring.keys.map((key) =>
     key.id === ring.active
       ? { ...key, validUntil: Math.min(key.validUntil ?? Infinity, now + overlapMs) }
       : key,
   );
-  return { active: next.id, keys: [...keys.filter((key) => key.id !== next.id), next] };
+  return checkedKeyring({ active: next.id, keys: [...keys.filter((key) => key.id !== next.id), next] });
 }
 
 /** A command with its key id and MAC, as it travels. */
@@ -78,7 +90,7 @@ export function keyringIssues(ring: unknown, field?: string): string[] {
       issues.push(`${at(`keys[${index}]`)}: must be a key { id, secret } (got ${shownValue(key)})`);
       continue;
     }
-    const { id, secret } = key as { id?: unknown; secret?: unknown };
+    const { id, secret, validUntil } = key as { id?: unknown; secret?: unknown; validUntil?: unknown };
     if (typeof id !== "string" || id === "")
       issues.push(`${at(`keys[${index}].id`)}: must be a non-empty string`);
     if (ids.has(id)) issues.push(`${at(`keys[${index}].id`)}: duplicate key id ${JSON.stringify(id)}`);
@@ -86,6 +98,11 @@ export function keyringIssues(ring: unknown, field?: string): string[] {
     if (!(secret instanceof Uint8Array) || secret.length < MIN_SECRET_BYTES) {
       issues.push(`${at(`keys[${index}].secret`)}: must be at least ${MIN_SECRET_BYTES} bytes`);
     }
+    // A retired key's end is compared with `now >`: NaN or a string would never end it.
+    if (validUntil !== undefined && !(typeof validUntil === "number" && !Number.isNaN(validUntil)))
+      issues.push(
+        `${at(`keys[${index}].validUntil`)}: must be a wall-clock time in ms (Date.now() + overlap) or absent, got ${shownValue(validUntil)}`,
+      );
   }
   if (typeof active !== "string" || active === "")
     issues.push(`${at("active")}: must be a non-empty string, the id of a key (got ${shownValue(active)})`);
@@ -313,7 +330,8 @@ export class CommandVerifier {
     const matches = timingSafeEqual(sameLength ? given : expected, expected) && sameLength;
     if (!matches) return this.refuse("bad-mac", "MAC does not match the command", id);
     const now = this.now();
-    if (key.validUntil !== undefined && now > key.validUntil) {
+    // Fail closed: an end that is not a number (a keyring not checked) retires the key.
+    if (key.validUntil !== undefined && !(now <= key.validUntil)) {
       return this.refuse("key-expired", `key ${key.id} was retired at ${key.validUntil}`, id);
     }
     if (command.runId !== this.runId)
