@@ -72,6 +72,8 @@ describe("arqon/metrics: bad options are refused before anything is registered",
       [[1e-6, "2e-6"], 'latencyBuckets[1]: must be a finite number > 0, got "2e-6"'],
       [[1e-6, 1e-6], "latencyBuckets[1]: must be greater than latencyBuckets[0] (0.000001), got 0.000001"],
       [0.001, "latencyBuckets: must be an array of bucket bounds in seconds, got 0.001"],
+      // +Inf alone: no quantile of it is finite, so no latency alert could fire.
+      [[], "latencyBuckets: must hold at least one bound (seconds)"],
     ] as const) {
       const error = thrown(() =>
         createEngineMetrics({ registry, latencyBuckets: latencyBuckets as unknown as number[] }),

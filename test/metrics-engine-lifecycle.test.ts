@@ -271,6 +271,10 @@ describe("engine metrics across engine lifecycles", () => {
       expect(() => createEngineMetrics({ registry: other, labels: { [name]: "b" } }), name).toThrow(
         `labels.${name}: is a label the engine metrics use themselves`,
       );
+    // An empty value is no label to Prometheus: the alert rules' joins on `engine` would miss it.
+    expect(() => createEngineMetrics({ registry: other, labels: { engine: "" } })).toThrow(
+      "labels.engine: must not be empty (Prometheus reads it as no label)",
+    );
     await engine.close();
   });
 });

@@ -173,6 +173,10 @@ function labelIssues(labels: unknown): ConfigIssue[] {
       });
     if (typeof value !== "string")
       issues.push({ path, message: `must be a string, got ${shownValue(value)}` });
+    // Prometheus reads an empty value as the label missing: the alert rules' joins on `engine`
+    // would take such an engine for another kind of series.
+    else if (value === "")
+      issues.push({ path, message: "must not be empty (Prometheus reads it as no label)" });
   }
   return issues;
 }

@@ -48,6 +48,8 @@ export const MICROSECOND_BUCKETS: readonly number[] = [
 export function bucketIssues(buckets: unknown, path: string): ConfigIssue[] {
   if (!Array.isArray(buckets))
     return [{ path, message: `must be an array of bucket bounds in seconds, got ${shownValue(buckets)}` }];
+  // `+Inf` alone: every quantile of it is +Inf, so a latency alert on it could never fire.
+  if (buckets.length === 0) return [{ path, message: "must hold at least one bound (seconds)" }];
   const issues: ConfigIssue[] = [];
   for (let i = 0; i < buckets.length; i++) {
     const bound: unknown = buckets[i];
