@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, expectTypeOf, it } from "vitest";
 import { createSolver, restoreSolver, type Solver, solverConfigIssues } from "../src/index.js";
+import { resolveSolverConfig } from "../src/solver/config.js";
 import type { BoundsInput } from "../src/space/params.js";
 import { removeTempDirs, runArqonInProcess, tempDir, writeJson } from "./support/cli-run.js";
 import { runTrials } from "./support/solver-trials.js";
@@ -180,6 +181,9 @@ describe("a parameter whose min is its max", () => {
     expect(
       issues({ k: { type: "categorical", choices: ["only"] }, n: { type: "int", min: 1, max: 2 } }),
     ).toEqual([]);
+    // Refused in a new config only: a run saved before the check still reopens.
+    const oneChoice = { seed: 1, budget: 10, bounds: { k: { type: "categorical", choices: ["only"] } } };
+    expect(() => resolveSolverConfig(oneChoice, "saved")).not.toThrow();
     expect(
       issues({ f: { min: 1, max: 1 }, k: { type: "categorical", choices: [1, 2] } }, "nelder-mead"),
     ).toEqual([

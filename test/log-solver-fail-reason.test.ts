@@ -22,6 +22,10 @@ describe("a logged solver's failed trials", () => {
     const logged = createSolverLog(dir, createSolver(CONFIG));
     const [trial] = logged.ask({ max: 1 })!;
     expect(() => logged.fail(trial!.id, { status: 503 } as never)).toThrow(UsageError);
+    // A misspelt option would have logged an interrupt as a crash.
+    expect(() => logged.fail(trial!.id, "503", { canceled: true } as never)).toThrow(
+      'fail: unknown option "canceled" (the only one is cancelled)',
+    );
     logged.fail(trial!.id, "503");
     logged.closeLog();
     expect(openSolverLog(dir).toJSON().told).toEqual([{ id: trial!.id, failed: "503" }]);

@@ -571,19 +571,16 @@ describe("validation", () => {
       { path: "bounds.h.when.lr", message: "expected a list of the parent's choices" },
       { path: "bounds.i.when.opt", message: "expected a list of the parent's choices" },
     ]);
-    // A repeated or missing value in a condition's list is a slip, refused as in `choices`.
+    // A repeated or missing value in a condition's list is a slip, refused as in `choices`…
+    const repeated = { opt, j: { min: 0, max: 1, when: { opt: ["sgd", "adam", "sgd"] } } };
+    expect(issues(repeated)).toEqual([{ path: "bounds.j.when.opt.2", message: 'equals value 0 ("sgd")' }]);
     const holed: unknown[] = ["sgd"];
     holed[2] = "adam";
-    expect(
-      issues({
-        opt,
-        j: { min: 0, max: 1, when: { opt: ["sgd", "adam", "sgd"] } },
-        k: { min: 0, max: 1, when: { opt: holed as never } },
-      }),
-    ).toEqual([
-      { path: "bounds.j.when.opt", message: 'values 0 and 2 are equal ("sgd")' },
+    expect(issues({ opt, k: { min: 0, max: 1, when: { opt: holed as never } } })).toEqual([
       { path: "bounds.k.when.opt", message: "value 1: expected a JSON value (finite numbers only)" },
     ]);
+    // … in a new config: a run saved before the check still reopens.
+    expect(() => resolveSolverConfig({ seed: 1, budget: 5, bounds: repeated }, "saved")).not.toThrow();
     expect(() =>
       resolveSolverConfig({ seed: 1, budget: 5, bounds: { x: { type: "int", min: 2, max: 1 } } }),
     ).toThrow(ConfigError);

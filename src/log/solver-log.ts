@@ -6,7 +6,7 @@ import { packageVersion } from "../package-version.js";
 import { EventLoopSlices, runAtOnce, runInSlices, type Steps } from "../runtime/event-loop-slices.js";
 import { shownValue } from "../shown-value.js";
 import { type ResolvedSolverConfig, type SolverConfig, savedSolverConfig } from "../solver/config.js";
-import { failureReason, recordedFailureReason } from "../solver/failure-reason.js";
+import { failCancelled, failureReason, recordedFailureReason } from "../solver/failure-reason.js";
 import {
   type AskOptions,
   type BestPoint,
@@ -574,7 +574,7 @@ class LoggedSolverImpl implements LoggedSolver {
   fail(id: number, given?: string, options?: FailOptions): void {
     // Checked before the change: the log records what the solver records (an Error's message).
     const reason = failureReason(given);
-    const cancelled = options?.cancelled === true;
+    const cancelled = failCancelled(options);
     this.change("fail", () => {
       this.inner.fail(id, reason, { cancelled });
       return {

@@ -68,14 +68,8 @@ function conditionValuesIssue(u: unknown): string | undefined {
   if (!Array.isArray(u)) return "expected a list of the parent's choices";
   if (u.length === 0) return "expected at least one choice";
   // By index, not `every`: a hole in the list (`["a", , "b"]`) is a missing value, not a skip.
-  const first = new Map<string, number>();
-  for (let i = 0; i < u.length; i++) {
+  for (let i = 0; i < u.length; i++)
     if (!isJsonValue(u[i])) return `value ${i}: expected a JSON value (finite numbers only)`;
-    const key = jsonKey(u[i]);
-    const earlier = first.get(key);
-    if (earlier !== undefined) return `values ${earlier} and ${i} are equal (${key})`;
-    first.set(key, i);
-  }
   return undefined;
 }
 
@@ -368,10 +362,16 @@ function conditionIssues(bounds: Readonly<Record<string, ParamInput>>, origin: C
         });
       } else {
         const choices = new Set(spec.choices.map(jsonKey));
+        const first = new Map<string, number>();
         values.forEach((value, i) => {
-          if (!choices.has(jsonKey(value))) {
-            issues.push({ path: `${at}.${i}`, message: `${jsonKey(value)} is not a choice of ${parent}` });
-          }
+          const key = jsonKey(value);
+          const earlier = first.get(key);
+          if (!choices.has(key))
+            issues.push({ path: `${at}.${i}`, message: `${key} is not a choice of ${parent}` });
+          // A slip, refused as in `choices`; only in a new config, so a run saved before reopens.
+          else if (earlier !== undefined && origin === "new")
+            issues.push({ path: `${at}.${i}`, message: `equals value ${earlier} (${key})` });
+          if (earlier === undefined) first.set(key, i);
         });
       }
     }
@@ -874,7 +874,9 @@ function checkedIssues(input: object, origin: ConfigOrigin): ConfigIssue[] {
     // Each parameter is valid on its own; with valid conditions too, the points can be checked.
     const spaceValid = issues.length === 0;
     const tuned = Object.values(result.right.bounds).filter((p) => !isFixed(p));
-    if (tuned.every((p) => p.type === "categorical" && p.choices.length === 1)) {
+    // One-choice categoricals only: refused in a new config, so a run saved before reopens.
+    const oneValueEach = tuned.every((p) => p.type === "categorical" && p.choices.length === 1);
+    if (oneValueEach && (tuned.length === 0 || origin === "new")) {
       issues.push({
         path: "bounds",
         message:
