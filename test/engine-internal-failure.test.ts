@@ -120,6 +120,11 @@ describe("a scheduler that keeps failing for a while", () => {
     feed(3, 0);
     expect(engine.failure).toBeInstanceOf(Error);
     expect(engine.actor.getSnapshot().status).toBe("active");
+    // Windows still close while the timers are gone (a refused rest opens the next window at
+    // once), so SafeMode keeps judging the telemetry.
+    const filled = engine.windowsFilled;
+    feed(5, 0);
+    expect(engine.windowsFilled).toBe(filled + 5);
     const failedAt = engine.generation;
     expect(engine.rollback("failed engine: back to the baseline")).toBe(true);
     expect(engine.generation).toBe(failedAt + 1);
@@ -128,7 +133,9 @@ describe("a scheduler that keeps failing for a while", () => {
     failing = false;
     expect(engine.resetSafeMode({ acknowledge: "ops: looked at it" })).toBe(true);
     expect(engine.mode).toBe("normal");
+    const recovered = engine.windowsFilled;
     feed(50, 1000);
+    expect(engine.windowsFilled).toBe(recovered + 50);
     // Still no adaptation after the failure: only the operator's rollback moved the values.
     expect(engine.generation).toBe(failedAt + 1);
     expect(engine.actor.getSnapshot().status).toBe("active");

@@ -63,7 +63,7 @@ import {
   type WindowResult,
 } from "./evaluation-windows.js";
 import { auditEventStream } from "./event-stream.js";
-import { guardedScheduler } from "./guarded-scheduler.js";
+import { GuardedScheduler } from "./guarded-scheduler.js";
 import { type HaltRestoring, RESTORE_HALT, restoredReasonBits } from "./restored-halt.js";
 import type { EngineBreakerStates } from "./safety/guarded-callback.js";
 import { CommitResult, FEASIBILITY_STEP_FRACTION, SpsaCore } from "./spsa/spsa-core.js";
@@ -364,7 +364,7 @@ class EngineImpl implements Engine, HaltRestoring {
   private readonly captureDigests: boolean;
   private readonly scheduler: SchedulerLike;
   /** {@link scheduler} for setting timers: a `schedule()` that throws fails the engine instead. */
-  private readonly timers: SchedulerLike;
+  private readonly timers: GuardedScheduler;
   /** The scheduler when it pins one time per entry (a decision log's recording clock), else undefined. */
   private readonly entryClock: EngineClock | undefined;
   private readonly registry: ParamRegistry;
@@ -448,7 +448,7 @@ class EngineImpl implements Engine, HaltRestoring {
     this.config = config;
     this.captureDigests = config.captureDigests;
     this.scheduler = config.scheduler;
-    this.timers = guardedScheduler(config.scheduler, (error) => this.fail(error));
+    this.timers = new GuardedScheduler(config.scheduler, (error) => this.fail(error));
     this.time = new EntryTime(config.scheduler);
     this.entryClock = isEngineClock(config.scheduler) ? config.scheduler : undefined;
     const registry = new ParamRegistry(config.params);
@@ -1457,7 +1457,10 @@ class EngineImpl implements Engine, HaltRestoring {
       this.control.next("open");
       return;
     }
-    this.restTimer = this.timers.schedule(this.endRest, wait);
+    this.restTimer = this.timers.trySchedule(this.endRest, wait);
+    // The scheduler refused the rest's timer (a failure, kept): the window opens at once instead,
+    // so windows still close and SafeMode still judges the telemetry.
+    if (this.restTimer === undefined) this.control.next("open");
   }
 
   /** The rest's timer, made once (see {@link runDrain}). */
