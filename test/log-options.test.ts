@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { Effect } from "effect";
 import { VirtualTimeScheduler } from "rxjs";
 import { describe, expect, it } from "vitest";
 import type { EngineConfig } from "../src/engine/config.js";
@@ -8,6 +9,7 @@ import {
   createLoggedEngineAsync,
   explain,
   LogError,
+  LoggedEngine,
   openDecisionLog,
   ReplayInputError,
   replay,
@@ -29,7 +31,7 @@ const refusals: [string, Record<string, unknown>, string][] = [
   [
     "a misspelt key, with the one meant",
     { resum: true },
-    'unknown option "resum" (did you mean resume? known: dir, flushMs, flushRecords, fsync, segmentBytes, strict, maxPendingBytes, keepRecords, onCompaction, onDurable, onError, resume)',
+    'unknown option "resum" (did you mean resume? known: dir, flushMs, flushRecords, fsync, segmentBytes, strict, maxPendingBytes, keepRecords, onCompaction, onDurable, onError, lock, resume)',
   ],
   [
     "an fsync other than its two values",
@@ -46,7 +48,7 @@ const refusals: [string, Record<string, unknown>, string][] = [
   [
     "a header, which the engine writes",
     { header: {} },
-    'unknown option "header" (known: dir, flushMs, flushRecords, fsync, segmentBytes, strict, maxPendingBytes, keepRecords, onCompaction, onDurable, onError, resume)',
+    'unknown option "header" (known: dir, flushMs, flushRecords, fsync, segmentBytes, strict, maxPendingBytes, keepRecords, onCompaction, onDurable, onError, lock, resume)',
   ],
 ];
 
@@ -61,10 +63,15 @@ describe("createLoggedEngine's options", () => {
     });
   }
 
-  it("refuses no options and a missing dir with a LogError, not a TypeError", () => {
-    expect(() => createLoggedEngine(config(), undefined as never)).toThrow(
-      new LogError('options must be an object such as { dir: "decisions" }, got undefined'),
+  it("refuses no options and a missing dir with a LogError, not a TypeError", async () => {
+    const none = new LogError('options must be an object such as { dir: "decisions" }, got undefined');
+    expect(() => createLoggedEngine(config(), undefined as never)).toThrow(none);
+    await expect(createLoggedEngineAsync(config(), undefined as never)).rejects.toThrow(none);
+    const made = await Effect.runPromise(
+      Effect.scoped(LoggedEngine.make(config(), undefined as never)).pipe(Effect.flip),
     );
+    expect(made).toBeInstanceOf(LogError);
+    expect((made as LogError).message).toBe(none.message);
     expect(() => createLoggedEngine(config(), { fsync: "always" } as never)).toThrow(
       new LogError("dir must be a directory's path, got undefined"),
     );
@@ -79,7 +86,7 @@ describe("openDecisionLog's options", () => {
     );
     expect(() => openDecisionLog({ dir, resume: true } as never)).toThrow(
       new LogError(
-        'unknown option "resume" (known: dir, header, flushMs, flushRecords, fsync, segmentBytes, strict, maxPendingBytes, keepRecords, onCompaction, onDurable, onError)',
+        'unknown option "resume" (known: dir, header, flushMs, flushRecords, fsync, segmentBytes, strict, maxPendingBytes, keepRecords, onCompaction, onDurable, onError, lock)',
       ),
     );
     expect(existsSync(dir)).toBe(false);

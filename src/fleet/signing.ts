@@ -98,7 +98,7 @@ export function keyringIssues(ring: unknown, field?: string): string[] {
     if (!(secret instanceof Uint8Array) || secret.length < MIN_SECRET_BYTES) {
       issues.push(`${at(`keys[${index}].secret`)}: must be at least ${MIN_SECRET_BYTES} bytes`);
     }
-    // A retired key's end is compared with `now >`: NaN or a string would never end it.
+    // A retired key's end must be a number: NaN or a string would never end it.
     if (validUntil !== undefined && !(typeof validUntil === "number" && !Number.isNaN(validUntil)))
       issues.push(
         `${at(`keys[${index}].validUntil`)}: must be a wall-clock time in ms (Date.now() + overlap) or absent, got ${shownValue(validUntil)}`,

@@ -255,7 +255,10 @@ export const LoggedEngine = {
         },
         // An invalid engine config is the config's fault, not the log's.
         catch: (error) =>
-          error instanceof ConfigError ? error : asLogError(error, `cannot read decision log ${options.dir}`),
+          // `options?.`: options that are not an object are what `openingOf` refused.
+          error instanceof ConfigError
+            ? error
+            : asLogError(error, `cannot read decision log ${options?.dir}`),
       });
       const start = new EngineStart(config);
       const leave = Effect.sync(() => start.leave());

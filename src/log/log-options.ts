@@ -1,6 +1,7 @@
 import { shownValue } from "../shown-value.js";
 import { unknownOptionKeys, unknownOptionsText } from "../unknown-options.js";
 import { LogError } from "./errors.js";
+import type { DecisionLogOptions } from "./writer.js";
 
 /** The options a decision log's writer takes that a caller sets (`DecisionLogOptions`). */
 export const LOG_OPTION_KEYS = [
@@ -16,10 +17,14 @@ export const LOG_OPTION_KEYS = [
   "onCompaction",
   "onDurable",
   "onError",
-] as const;
+  "lock",
+] as const satisfies readonly (keyof DecisionLogOptions)[];
 
-/** Options taken too, but not for callers: a lock held already, tests' hooks. Never suggested. */
-const INTERNAL_KEYS: readonly string[] = ["lock", "io", "afterCompactionStep"];
+/** Options taken too, but only by tests (their hooks). Never suggested. */
+const INTERNAL_KEYS: readonly string[] = [
+  "io",
+  "afterCompactionStep",
+] satisfies readonly (keyof DecisionLogOptions)[];
 
 /** Options whose value is a callback. */
 const CALLBACKS = ["onCompaction", "onDurable", "onError", "afterCompactionStep"] as const;

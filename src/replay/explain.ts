@@ -166,7 +166,7 @@ export function explain(
   generation: number,
   options: ExplainOptions = {},
 ): Explanation {
-  checkReaderOptions("explain", options, ["run"]);
+  checkReaderOptions("explain", options, ["run"] satisfies (keyof ExplainOptions)[]);
   if (!(typeof generation === "number" && Number.isSafeInteger(generation) && generation >= 0))
     throw new ReplayInputError(
       `explain: generation must be a whole number ≥ 0, got ${shownValue(generation)}`,

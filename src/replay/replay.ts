@@ -61,7 +61,7 @@ export interface ReplayOptions {
 }
 
 /** The keys of {@link ReplayOptions}. */
-const REPLAY_OPTION_KEYS = ["context", "override", "createEngine", "run"];
+const REPLAY_OPTION_KEYS = ["context", "override", "createEngine", "run"] satisfies (keyof ReplayOptions)[];
 
 /** The first place where the replayed engine did not do what the log says. */
 export interface ReplayDivergence {
