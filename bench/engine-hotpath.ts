@@ -584,7 +584,8 @@ async function measureT1(
 ): Promise<T1Figures[]> {
   const rows: HotpathRow[][] = [];
   for (let run = 0; run < runs; run++) {
-    const result = await runHotpathBench({ sizes, shared: false, log: () => {} });
+    // Judged below on the median of the repeats, not on each.
+    const result = await runHotpathBench({ sizes, shared: false, log: () => {}, judge: false });
     // Successful-apply rows on a local live config (refusal rows have no clamp baseline).
     rows.push(result.rows.filter((r) => !r.shared && Number.isFinite(r.clampP50)));
     log(`T1 run ${run + 1}: ${rows[run]!.map((r) => `${r.params}p ${ns(r.batchP50)} ns`).join(", ")}`);
