@@ -18,6 +18,7 @@ import { RollbackReason } from "../audit/rollback-reason.js";
 import { Violation } from "../audit/violation.js";
 import { errorMessage } from "../errors.js";
 import { quietSink } from "../inspect/inspection-record.js";
+import { Float64Block } from "../runtime/float64-block.js";
 import { clockFromScheduler } from "../runtime/scheduler-clock.js";
 import type { ParamRegistry } from "../space/param-registry.js";
 import { extremesIgnored } from "./aggregate.js";
@@ -421,8 +422,9 @@ export class ControlSafety {
     const { config, registry, live, audit, core } = host;
     const safety = config.safety;
     const n = registry.size;
+    const block = new Float64Block(9 * n);
     const ranges = new Float64Array(n);
-    this.deadBands = new Float64Array(n);
+    this.deadBands = block.take(n);
     for (let i = 0; i < n; i++) {
       ranges[i] = registry.max[i]! - registry.min[i]!;
       this.deadBands[i] =
@@ -435,15 +437,16 @@ export class ControlSafety {
       Math.max(audit.highWaterMark + 1, audit.capacity - AUDIT_RESERVE),
     );
     this.budgetReference = Float64Array.from(live.values);
-    this.pushed = new Float64Array(n);
-    this.probeFrom = new Float64Array(n);
+    this.pushed = block.take(n);
+    this.probeFrom = block.take(n);
     this.spikedSide = new Int8Array(n);
-    this.spikedCentre = new Float64Array(n);
-    this.unsettledCentre = new Float64Array(n);
-    this.controlCentre = Float64Array.from(core.centre);
-    this.recallTarget = new Float64Array(n);
-    this.recallGradient = new Float64Array(n);
-    this.recalledCentre = new Float64Array(n);
+    this.spikedCentre = block.take(n);
+    this.unsettledCentre = block.take(n);
+    this.controlCentre = block.take(n);
+    this.controlCentre.set(core.centre);
+    this.recallTarget = block.take(n);
+    this.recallGradient = block.take(n);
+    this.recalledCentre = block.take(n);
     this.regime = safety.regime === undefined ? undefined : new RegimeDetector(safety.regime);
     this.homeostasis =
       safety.homeostasis === undefined || this.regime === undefined

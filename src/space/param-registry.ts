@@ -1,3 +1,4 @@
+import { Float64Block } from "../runtime/float64-block.js";
 import type { Scale } from "./scale.js";
 
 /** One tunable parameter of a live system, in raw units. */
@@ -55,14 +56,15 @@ export class ParamRegistry {
     this.names = Object.freeze(Object.keys(params));
     const n = this.names.length;
     this.size = n;
-    this.min = new Float64Array(n);
-    this.max = new Float64Array(n);
-    this.init = new Float64Array(n);
-    this.baseline = new Float64Array(n);
-    this.maxDelta = new Float64Array(n);
+    const block = new Float64Block(7 * n);
+    this.min = block.take(n);
+    this.max = block.take(n);
+    this.init = block.take(n);
+    this.baseline = block.take(n);
+    this.maxDelta = block.take(n);
     this.log = new Uint8Array(n);
-    this.lo = new Float64Array(n);
-    this.span = new Float64Array(n);
+    this.lo = block.take(n);
+    this.span = block.take(n);
     this.names.forEach((name, i) => {
       const p = params[name]!;
       const log = p.scale === "log";

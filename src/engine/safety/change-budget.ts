@@ -1,5 +1,6 @@
 import { timerMsRule } from "../../../machines/timer-limit.js";
 import type { ConfigIssue } from "../../errors.js";
+import { Float64Block } from "../../runtime/float64-block.js";
 import {
   type NumericRule,
   numericOptionIssues,
@@ -108,13 +109,15 @@ export class ChangeBudget {
     this.options = Object.freeze(o);
     const d = ranges.length;
     this.dimension = d;
-    this.ranges = Float64Array.from(ranges);
-    this.previous = new Float64Array(d);
-    this.totals = new Float64Array(d);
     this.slots = o.buckets + 1;
     this.bucketMs = o.budgetWindowMs / o.buckets;
-    this.amounts = new Float64Array(d * this.slots);
-    this.slotEpoch = new Float64Array(this.slots).fill(Number.NEGATIVE_INFINITY);
+    const block = new Float64Block(3 * d + d * this.slots + this.slots);
+    this.ranges = block.take(d);
+    this.ranges.set(ranges);
+    this.previous = block.take(d);
+    this.totals = block.take(d);
+    this.amounts = block.take(d * this.slots);
+    this.slotEpoch = block.take(this.slots).fill(Number.NEGATIVE_INFINITY);
   }
 
   /**

@@ -1,6 +1,7 @@
 import { timerMsRule } from "../../../machines/timer-limit.js";
 import type { ConfigIssue } from "../../errors.js";
 import { MAX_FLIP_LIMIT } from "../../hotpath/guardrails.js";
+import { Float64Block } from "../../runtime/float64-block.js";
 import {
   type NumericRule,
   numericOptionIssues,
@@ -139,13 +140,14 @@ export class ThrashingDetector {
     this.options = Object.freeze(o);
     const d = ranges.length;
     this.dimension = d;
-    this.deadBands = new Float64Array(d);
+    const block = new Float64Block(2 * d + d * (o.flipLimit + 1));
+    this.deadBands = block.take(d);
     const absolute = options.deadBand === undefined && deadBands !== undefined && deadBands.length === d;
     for (let i = 0; i < d; i++)
       this.deadBands[i] = absolute ? Math.abs(deadBands[i]!) : o.deadBand * ranges[i]!;
-    this.reference = new Float64Array(d);
+    this.reference = block.take(d);
     this.direction = new Int8Array(d);
-    this.flipTimes = new Float64Array(d * (o.flipLimit + 1)).fill(Number.NEGATIVE_INFINITY);
+    this.flipTimes = block.take(d * (o.flipLimit + 1)).fill(Number.NEGATIVE_INFINITY);
     this.flipNext = new Uint32Array(d);
     this.swingLength = new Uint32Array(d);
   }

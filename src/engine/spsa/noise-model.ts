@@ -1,3 +1,4 @@
+import { Float64Block } from "../../runtime/float64-block.js";
 import { withinStatisticRange } from "../statistic-range.js";
 import { clippedMoments } from "./robust-moments.js";
 
@@ -40,15 +41,17 @@ export class NoiseModel {
    * The first {@link ROBUST_AFTER} second differences and their Σh² (0: none), kept until the Huber
    * clip can take over (see {@link reestimateFirst}); `kept` of them are held.
    */
-  private readonly firstD = new Float64Array(ROBUST_AFTER);
-  private readonly firstW = new Float64Array(ROBUST_AFTER);
+  // One buffer for the model's five arrays (see Float64Block).
+  private readonly block = new Float64Block(4 * ROBUST_AFTER + 2);
+  private readonly firstD = this.block.take(ROBUST_AFTER);
+  private readonly firstW = this.block.take(ROBUST_AFTER);
   private kept = 0;
   /** Whether the D or the curvature statistics were re-estimated from the first samples. */
   private reestimatedD = false;
   private reestimatedQ = false;
-  private readonly curvatureSamples = new Float64Array(ROBUST_AFTER);
-  private readonly scratch = new Float64Array(ROBUST_AFTER);
-  private readonly moments = new Float64Array(2);
+  private readonly curvatureSamples = this.block.take(ROBUST_AFTER);
+  private readonly scratch = this.block.take(ROBUST_AFTER);
+  private readonly moments = this.block.take(2);
 
   /** Second differences seen. */
   get samples(): number {

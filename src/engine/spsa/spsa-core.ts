@@ -1,4 +1,5 @@
 import { Prng } from "../../random/prng.js";
+import { Float64Block } from "../../runtime/float64-block.js";
 import type { ParamRegistry } from "../../space/param-registry.js";
 import { withinStatisticRange } from "../statistic-range.js";
 import {
@@ -294,17 +295,18 @@ export class SpsaCore {
     this.baseA = options.a === "auto" ? Number.NaN : options.a;
     this.cScale = options.c;
     this.scratch = new Float64Array(Math.max(1, n));
-    this.warmTarget = new Float64Array(n);
-    this.velocity = new Float64Array(n);
-    this.centre = new Float64Array(n);
+    const block = new Float64Block(10 * n);
+    this.warmTarget = block.take(n);
+    this.velocity = block.take(n);
+    this.centre = block.take(n);
     this.delta = new Int8Array(n);
-    this.halfWidth = new Float64Array(n);
-    this.budget = new Float64Array(n);
-    this.gradient = new Float64Array(n);
-    this.step = new Float64Array(n);
-    this.smoothed = new Float64Array(n);
-    this.plus = new Float64Array(n);
-    this.minus = new Float64Array(n);
+    this.halfWidth = block.take(n);
+    this.budget = block.take(n);
+    this.gradient = block.take(n);
+    this.step = block.take(n);
+    this.smoothed = block.take(n);
+    this.plus = block.take(n);
+    this.minus = block.take(n);
     for (let i = 0; i < n; i++) {
       const u = initialCentre === undefined ? registry.toUnit(i, registry.init[i]!) : initialCentre[i]!;
       this.centre[i] = clampUnit(u);
