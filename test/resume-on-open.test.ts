@@ -45,13 +45,10 @@ async function serve(logged: LoggedEngine<"workers">, ticks: number): Promise<vo
   await logged.close();
 }
 
-/** A log whose one run tuned for 300 requests (in segments of `segmentBytes`), and a copy of it. */
-async function tunedLogPair(segmentBytes?: number): Promise<[string, string]> {
-  const dir = newDir();
-  const own = config();
-  const logged = createLoggedEngine(own, { dir, ...(segmentBytes === undefined ? {} : { segmentBytes }) });
+/** Serves `ticks` requests 10 ms apart on the engine's virtual clock, without closing it. */
+function tune(logged: LoggedEngine<"workers">, own: EngineConfig<"workers">, ticks: number): void {
   const scheduler = own.scheduler as VirtualTimeScheduler;
-  for (let tick = 1; tick <= 300; tick++) {
+  for (let tick = 1; tick <= ticks; tick++) {
     scheduler.schedule(() => {}, 10);
     scheduler.flush();
     logged.engine.observe({
@@ -59,6 +56,14 @@ async function tunedLogPair(segmentBytes?: number): Promise<[string, string]> {
       generation: logged.engine.generation,
     });
   }
+}
+
+/** A log whose one run tuned for 300 requests (in segments of `segmentBytes`), and a copy of it. */
+async function tunedLogPair(segmentBytes?: number): Promise<[string, string]> {
+  const dir = newDir();
+  const own = config();
+  const logged = createLoggedEngine(own, { dir, ...(segmentBytes === undefined ? {} : { segmentBytes }) });
+  tune(logged, own, 300);
   await logged.close();
   const copy = newDir();
   cpSync(dir, copy, { recursive: true });
@@ -115,16 +120,8 @@ describe("a logged engine started with resume: true", () => {
       const own = config();
       const logged = createLoggedEngine(own, { dir, resume: true });
       const watch = monitorEngine(logged.engine, of(logged), { haltOnViolation: false });
-      const scheduler = own.scheduler as VirtualTimeScheduler;
-      for (let tick = 1; tick <= 100; tick++) {
-        scheduler.schedule(() => {}, 10);
-        scheduler.flush();
-        logged.engine.observe({
-          objective: 20 + ((logged.engine.values[0]! - 96) / 40) ** 2,
-          generation: logged.engine.generation,
-        });
-      }
-      scheduler.flush();
+      tune(logged, own, 100);
+      (own.scheduler as VirtualTimeScheduler).flush();
       const { violations, events } = watch.report();
       watch.stop();
       await logged.close();
