@@ -37,12 +37,12 @@ export class NoiseModel {
   private meanE = 0;
   private varE = 0;
   private e = 0;
+  /** One buffer for the model's five arrays (see Float64Block). */
+  private readonly block = new Float64Block(4 * ROBUST_AFTER + 2);
   /**
    * The first {@link ROBUST_AFTER} second differences and their Σh² (0: none), kept until the Huber
    * clip can take over (see {@link reestimateFirst}); `kept` of them are held.
    */
-  // One buffer for the model's five arrays (see Float64Block).
-  private readonly block = new Float64Block(4 * ROBUST_AFTER + 2);
   private readonly firstD = this.block.take(ROBUST_AFTER);
   private readonly firstW = this.block.take(ROBUST_AFTER);
   private kept = 0;
