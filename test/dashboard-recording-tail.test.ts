@@ -204,6 +204,10 @@ describe("following a decision log", () => {
       scheduler.flush();
       engine.observe({ objective: 20 + ((engine.values[0]! - 96) / 40) ** 2, generation: engine.generation });
       if (tick % 10 === 0) {
+        // Everything appended is committed now, not in a burst of `flushRecords` (256) later: a
+        // compaction keeps the last 300 records, so a tail that polls after more than that was
+        // committed rightly misses the ones it dropped.
+        log.flush();
         // The compaction a full segment started ends first: its rename replaces the segment the
         // tail may be reading, and the audit records it copied (as they are) must decode there.
         while (log.compactionRunning) await new Promise((resolve) => setImmediate(resolve));
