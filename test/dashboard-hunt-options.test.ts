@@ -3,9 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { AUDIT_SCHEMA_VERSION } from "../src/audit/events.js";
+import { engineSource } from "../src/dashboard/engine-source.js";
+import { fleetSource } from "../src/dashboard/fleet-source.js";
 import { followRecording } from "../src/dashboard/followed-source.js";
 import { recordedSource } from "../src/dashboard/recorded-source.js";
 import { serveDashboard } from "../src/dashboard/server.js";
+import { supervisorSource } from "../src/dashboard/supervisor-source.js";
 
 // Timing and memory options out of range would flood every client (a timer firing each ms) or
 // keep nothing for a later client without a word: they are refused, naming the option.
@@ -74,6 +77,56 @@ describe("misspelt keys", () => {
           "port is an option of the server: serveDashboard(input, { port })",
       ),
     );
+  });
+});
+
+describe("the source functions called directly", () => {
+  const engine = { snapshot: () => ({}) } as never;
+  const supervisor = { get: () => undefined, events: { subscribe: () => ({ unsubscribe() {} }) } } as never;
+
+  it("refuse a misspelt key, naming the function and the known keys", async () => {
+    expect(() => engineSource(engine, { titel: "api" } as never)).toThrow(
+      new RangeError('engineSource: unknown option "titel" (did you mean title? known: title, units, twin)'),
+    );
+    expect(() => fleetSource({ id: "c" } as never, { staleAfter: 5 } as never)).toThrow(
+      new RangeError(
+        'fleetSource: unknown option "staleAfter" (did you mean staleAfterMs? known: title, units, staleAfterMs, now)',
+      ),
+    );
+    expect(() => supervisorSource(supervisor, "a", { unit: {} } as never)).toThrow(
+      new RangeError(
+        'supervisorSource: unknown option "unit" (did you mean units? known: title, units, twin)',
+      ),
+    );
+    await expect(followRecording(file, { intervalMS: 50 } as never)).rejects.toThrow(
+      /^followRecording: unknown option "intervalMS" \(did you mean intervalMs\? known: intervalMs, keep,/,
+    );
+  });
+
+  it("refuse options that are not an object, and a fleet clock that is not a function", () => {
+    expect(() => engineSource(engine, null as never)).toThrow(
+      new RangeError("engineSource: options must be an object, got null"),
+    );
+    expect(() => fleetSource({ id: "c" } as never, { now: 5 } as never)).toThrow(
+      new RangeError("fleetSource: now must be a function, got number"),
+    );
+  });
+
+  it("still take a title alone (engineSource) and every known key", async () => {
+    expect(() => engineSource(engine, "api")).not.toThrow();
+    expect(() => engineSource(engine, { title: "api", units: {}, twin: undefined })).not.toThrow();
+    const fleet = fleetSource({ id: "c" } as never, { title: "f", units: {}, staleAfterMs: 5, now: () => 0 });
+    expect(typeof fleet.view).toBe("function");
+    const followed = await followRecording(file, {
+      intervalMs: 20,
+      keep: 5,
+      units: {},
+      title: "t",
+      onError: () => {},
+      signal: new AbortController().signal,
+    });
+    expect(followed.count).toBe(1);
+    await followed.close();
   });
 });
 

@@ -1,8 +1,22 @@
 import type { Supervisor } from "../engine/supervisor.js";
 import { unknownOptionKeys, unknownOptionsText } from "../unknown-options.js";
-import { type DashboardEngine, type EngineSourceOptions, engineSource } from "./engine-source.js";
-import { type DashboardCoordinator, type FleetSourceOptions, fleetSource } from "./fleet-source.js";
-import { type FollowRecordingOptions, followRecording } from "./followed-source.js";
+import {
+  type DashboardEngine,
+  ENGINE_SOURCE_OPTION_KEYS,
+  type EngineSourceOptions,
+  engineSource,
+} from "./engine-source.js";
+import {
+  type DashboardCoordinator,
+  FLEET_SOURCE_OPTION_KEYS,
+  type FleetSourceOptions,
+  fleetSource,
+} from "./fleet-source.js";
+import {
+  FOLLOW_RECORDING_OPTION_KEYS,
+  type FollowRecordingOptions,
+  followRecording,
+} from "./followed-source.js";
 import type { DashboardOptions } from "./server.js";
 import type { DashboardSource } from "./source.js";
 import { type FollowedSupervisor, supervisorSource } from "./supervisor-source.js";
@@ -68,7 +82,8 @@ export async function resolveDashboardInput(input: DashboardInput): Promise<Reso
       throw new RangeError(
         "serveDashboard: fleet must be a fleet Coordinator (from createCoordinator in arqon/redis)",
       );
-    return { source: fleetSource(input.fleet, input), release: none };
+    const { fleet: coordinator, ...options } = input;
+    return { source: fleetSource(coordinator, options), release: none };
   }
   if ("engine" in input) {
     if (
@@ -77,7 +92,8 @@ export async function resolveDashboardInput(input: DashboardInput): Promise<Reso
       typeof input.engine.snapshot !== "function"
     )
       throw new RangeError("serveDashboard: engine must be an arqon Engine (from createEngine)");
-    return { source: engineSource(input.engine, input), release: none };
+    const { engine, ...options } = input;
+    return { source: engineSource(engine, options), release: none };
   }
   if ("supervisor" in input) {
     const name = input.name ?? input.supervisor.names()[0];
@@ -87,13 +103,16 @@ export async function resolveDashboardInput(input: DashboardInput): Promise<Reso
           ? "serveDashboard: supervisor runs no engine yet (spawn one first, or pass name)"
           : `serveDashboard: name ${JSON.stringify(name)} is not a running engine of the supervisor (running: ${input.supervisor.names().join(", ") || "none"})`,
       );
-    const followed = supervisorSource(input.supervisor, name, input);
+    // The name is its own argument; the rest are the source's options.
+    const { supervisor, name: _named, ...options } = input;
+    const followed = supervisorSource(supervisor, name, options);
     return { source: followed, release: async () => followed.close() };
   }
   if ("log" in input) {
     if (typeof input.log !== "string" || input.log === "")
       throw new RangeError("serveDashboard: log must be the path of a recording");
-    const followed = await followRecording(input.log, input);
+    const { log, ...options } = input;
+    const followed = await followRecording(log, options);
     return { source: followed, release: () => followed.close() };
   }
   throw new RangeError(
@@ -103,10 +122,10 @@ export async function resolveDashboardInput(input: DashboardInput): Promise<Reso
 
 /** The keys each form of input takes, besides a DashboardSource (which is the caller's object). */
 const INPUT_KEYS: readonly (readonly [form: string, keys: readonly string[]])[] = [
-  ["fleet", ["fleet", "title", "units", "staleAfterMs", "now"] satisfies (keyof FleetInput)[]],
-  ["engine", ["engine", "title", "units", "twin"] satisfies (keyof EngineInput)[]],
-  ["supervisor", ["supervisor", "name", "title", "units", "twin"] satisfies (keyof SupervisorInput)[]],
-  ["log", ["log", "intervalMs", "keep", "units", "title", "onError", "signal"] satisfies (keyof LogInput)[]],
+  ["fleet", ["fleet", ...FLEET_SOURCE_OPTION_KEYS] satisfies (keyof FleetInput)[]],
+  ["engine", ["engine", ...ENGINE_SOURCE_OPTION_KEYS] satisfies (keyof EngineInput)[]],
+  ["supervisor", ["supervisor", "name", ...ENGINE_SOURCE_OPTION_KEYS] satisfies (keyof SupervisorInput)[]],
+  ["log", ["log", ...FOLLOW_RECORDING_OPTION_KEYS] satisfies (keyof LogInput)[]],
 ];
 
 /** The keys of {@link DashboardOptions}: any other is a misspelling, refused by name. */

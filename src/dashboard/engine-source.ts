@@ -7,6 +7,7 @@ import type {
   DashboardView,
   TwinPoint,
 } from "./source.js";
+import { checkSourceOptions } from "./source-options.js";
 
 /** The parts of an {@link Engine} the dashboard reads and controls. */
 export type DashboardEngine = Pick<
@@ -28,6 +29,13 @@ export interface EngineSourceOptions {
   readonly twin?: Subscribable<TwinPoint>;
 }
 
+/** The keys of {@link EngineSourceOptions}: any other is refused by name. */
+export const ENGINE_SOURCE_OPTION_KEYS = [
+  "title",
+  "units",
+  "twin",
+] as const satisfies readonly (keyof EngineSourceOptions)[];
+
 /**
  * A {@link DashboardSource} attached to a running engine: its audit events, its snapshot and
  * statechart states, and its control methods (halt, acknowledged reset, rollback), so an action
@@ -42,6 +50,7 @@ export function engineSource(
   engine: DashboardEngine,
   options: EngineSourceOptions | string = {},
 ): DashboardSource {
+  if (typeof options !== "string") checkSourceOptions("engineSource", options, ENGINE_SOURCE_OPTION_KEYS);
   const { title, units = {}, twin } = typeof options === "string" ? { title: options } : options;
   // Each action flushes the engine's audit events, so the page sees its record at once rather
   // than at the engine scheduler's next turn.

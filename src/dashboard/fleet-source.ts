@@ -9,6 +9,7 @@ import {
   type DashboardView,
   engineAbsentView,
 } from "./source.js";
+import { checkSourceOptions } from "./source-options.js";
 
 /** What the dashboard reads and controls of a fleet coordinator (a `Coordinator` of `arqon/redis` fits). */
 export interface DashboardCoordinator extends FleetObserved {
@@ -31,6 +32,14 @@ export interface FleetSourceOptions extends Pick<EngineSourceOptions, "units"> {
   readonly now?: () => number;
 }
 
+/** The keys of {@link FleetSourceOptions}: any other is refused by name. */
+export const FLEET_SOURCE_OPTION_KEYS = [
+  "title",
+  "units",
+  "staleAfterMs",
+  "now",
+] as const satisfies readonly (keyof FleetSourceOptions)[];
+
 /**
  * A {@link DashboardSource} attached to a fleet coordinator: the engine it tunes the fleet with
  * (while it leads) and the Fleet panel.
@@ -45,11 +54,14 @@ export function fleetSource(
   coordinator: DashboardCoordinator,
   options: FleetSourceOptions = {},
 ): DashboardSource {
+  checkSourceOptions("fleetSource", options, FLEET_SOURCE_OPTION_KEYS);
   const title = options.title ?? `fleet · ${coordinator.id}`;
   const units = options.units ?? {};
   const now = options.now ?? Date.now;
   const staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
   if (!(staleAfterMs > 0)) throw new RangeError(`staleAfterMs must be a number > 0, got ${staleAfterMs}`);
+  if (typeof now !== "function")
+    throw new RangeError(`fleetSource: now must be a function, got ${typeof now}`);
   let attached: { engine: DashboardEngine; source: DashboardSource } | undefined;
   const leading = (): DashboardSource | undefined => {
     const engine = coordinator.tuningEngine;

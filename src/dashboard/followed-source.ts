@@ -4,6 +4,7 @@ import { checkedKeep, DEFAULT_RECORDING_KEEP, RecordingError } from "./recorded-
 import { RecordedViewFold } from "./recorded-view.js";
 import { RecordingTail } from "./recording-tail.js";
 import type { DashboardSource, DashboardUnits } from "./source.js";
+import { checkSourceOptions } from "./source-options.js";
 
 /** Options of {@link followRecording}. */
 export interface FollowRecordingOptions {
@@ -27,6 +28,16 @@ export interface FollowRecordingOptions {
   readonly signal?: AbortSignal;
 }
 
+/** The keys of {@link FollowRecordingOptions}: any other is refused by name. */
+export const FOLLOW_RECORDING_OPTION_KEYS = [
+  "intervalMs",
+  "keep",
+  "units",
+  "title",
+  "onError",
+  "signal",
+] as const satisfies readonly (keyof FollowRecordingOptions)[];
+
 /** A {@link DashboardSource} following a recording; `close` stops the polling. */
 export interface FollowedRecording extends DashboardSource {
   /** Events read so far. */
@@ -49,12 +60,14 @@ export interface FollowedRecording extends DashboardSource {
  *
  * @throws RecordingError when the path cannot be read, or its first read finds a malformed line
  * (or one longer than 8 MiB); the signal's reason when `signal` is aborted during the first read;
- * RangeError for an `intervalMs` below 20 or a `keep` that is not a whole number ≥ 1.
+ * RangeError for an `intervalMs` below 20, a `keep` that is not a whole number ≥ 1, or an option
+ * it does not take.
  */
 export async function followRecording(
   path: string,
   options: FollowRecordingOptions = {},
 ): Promise<FollowedRecording> {
+  checkSourceOptions("followRecording", options, FOLLOW_RECORDING_OPTION_KEYS);
   const intervalMs = options.intervalMs ?? 500;
   if (!Number.isFinite(intervalMs) || intervalMs < 20)
     throw new RangeError(`intervalMs must be a number ≥ 20, got ${intervalMs}`);

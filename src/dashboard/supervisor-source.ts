@@ -1,6 +1,11 @@
 import type { AuditEvent } from "../audit/events.js";
 import type { Supervisor } from "../engine/supervisor.js";
-import { type DashboardEngine, type EngineSourceOptions, engineSource } from "./engine-source.js";
+import {
+  type DashboardEngine,
+  ENGINE_SOURCE_OPTION_KEYS,
+  type EngineSourceOptions,
+  engineSource,
+} from "./engine-source.js";
 import {
   ControlRefusedError,
   type DashboardControl,
@@ -9,6 +14,7 @@ import {
   engineAbsentView,
   type TwinPoint,
 } from "./source.js";
+import { checkSourceOptions } from "./source-options.js";
 
 /** How often a source without `onSpawn` looks for an engine spawned again under its name, ms. */
 const FOLLOW_EVERY_MS = 100;
@@ -34,6 +40,7 @@ export function supervisorSource(
   name: string,
   options: EngineSourceOptions = {},
 ): DashboardSource & { close(): void } {
+  checkSourceOptions("supervisorSource", options, ENGINE_SOURCE_OPTION_KEYS);
   const { title = name, units = {}, twin } = options;
   const listeners = new Set<(event: AuditEvent) => void>();
   let attached: { engine: DashboardEngine; source: DashboardSource; detach: () => void } | undefined;
