@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { EMPTY } from "rxjs";
 import { afterAll, describe, expect, it } from "vitest";
 import { AUDIT_SCHEMA_VERSION } from "../src/audit/events.js";
 import { engineSource } from "../src/dashboard/engine-source.js";
@@ -114,7 +115,7 @@ describe("the source functions called directly", () => {
 
   it("still take a title alone (engineSource) and every known key", async () => {
     expect(() => engineSource(engine, "api")).not.toThrow();
-    expect(() => engineSource(engine, { title: "api", units: {}, twin: undefined })).not.toThrow();
+    expect(() => engineSource(engine, { title: "api", units: {}, twin: EMPTY })).not.toThrow();
     const fleet = fleetSource({ id: "c" } as never, { title: "f", units: {}, staleAfterMs: 5, now: () => 0 });
     expect(typeof fleet.view).toBe("function");
     const followed = await followRecording(file, {

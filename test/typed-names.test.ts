@@ -483,6 +483,30 @@ describe("createSolver with a literal mixed config", () => {
     const lowHigh = { seed: 1, budget: 4, bounds: { x: { low: 0, high: 1, min: 0, max: 1 } } } as const;
     // @ts-expect-error: "low" and "high" are not options of a parameter
     await expect(minimize(() => 0, lowHigh)).rejects.toThrow(/bounds\.x\.low/);
+    // A key another kind takes does not compile either: a range on a categorical, choices on a float.
+    const rangedChoice = {
+      seed: 1,
+      budget: 4,
+      bounds: { optimizer: { type: "categorical", choices: ["adam", "sgd"], min: 0 } },
+    } as const;
+    // @ts-expect-error: "min" is not an option of a categorical parameter
+    expect(() => createSolver(rangedChoice)).toThrow(/bounds\.optimizer/);
+    expect(() =>
+      createSolver({
+        seed: 1,
+        budget: 4,
+        // @ts-expect-error: "choices" is not an option of a float parameter
+        bounds: { lr: { min: 0, max: 1, choices: [0.1, 0.2] } },
+      }),
+    ).toThrow(/bounds\.lr/);
+    expect(() =>
+      createSolver({
+        seed: 1,
+        budget: 4,
+        // @ts-expect-error: "scale" is not an option of a categorical parameter
+        bounds: { codec: { type: "categorical", choices: ["lz4", "zstd"], scale: "log" } },
+      }),
+    ).toThrow(/bounds\.codec/);
     // A declared type whose extra key is optional compiles (only a key surely there is flagged).
     interface Declared {
       readonly min: number;

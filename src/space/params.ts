@@ -110,6 +110,12 @@ export type CheckedConditions<B extends BoundsInput> = {
 /** Every key a parameter of some kind takes. */
 type ParamKey = "type" | "min" | "max" | "step" | "scale" | "choices" | "when";
 
+/** The keys a categorical parameter takes. */
+type CategoricalKey = "type" | "choices" | "when";
+
+/** The keys a float or an int parameter takes. */
+type NumberKey = "type" | "min" | "max" | "step" | "scale" | "when";
+
 /**
  * What {@link CheckedKeys} asks of a key no parameter takes. An object type, not a string literal:
  * a literal would make the parameter's whole type `never` in an inline config (a property whose
@@ -119,19 +125,38 @@ interface UnknownParamOption {
   readonly "error: not an option of a parameter (type, min, max, step, scale, choices, when)": true;
 }
 
+/** What {@link CheckedKeys} asks of a float's or an int's key on a categorical parameter (`min`, `step`…). */
+interface NotACategoricalOption {
+  readonly "error: not an option of a categorical parameter (type, choices, when)": true;
+}
+
+/** What {@link CheckedKeys} asks of `choices` on a float or an int parameter. */
+interface NotANumberOption {
+  readonly "error: not an option of a float or int parameter (type, min, max, step, scale, when)": true;
+}
+
+/** The keys parameter `P` takes: by its kind, when its type says which. */
+type KeysOf<P> = P extends { readonly type: "categorical" } ? CategoricalKey : NumberKey;
+
+/** What {@link CheckedKeys} asks of key `X` of parameter `P`, a key `P`'s kind does not take. */
+type MisplacedKey<P, X> = X extends ParamKey
+  ? P extends { readonly type: "categorical" }
+    ? NotACategoricalOption
+    : NotANumberOption
+  : UnknownParamOption;
+
 /**
  * The keys a literal config's parameters may have: one no kind takes (`log: true` for
- * `scale: "log"`, `low` for `min`) must have the type {@link UnknownParamOption}, which no value
- * has, so the compiler flags it; without this the key compiled and only the run-time check
- * refused it. Runtime validation also names a key one kind does not take (`choices` on a float,
- * `step` on a categorical).
+ * `scale: "log"`, `low` for `min`), or one the parameter's kind does not take (`min` on a
+ * categorical, `choices` on a float), must have a type no value has, so the compiler flags it;
+ * without this the key compiled and only the run-time check refused it.
  */
 export type CheckedKeys<B extends BoundsInput> = {
   readonly [K in keyof B]: {
     // Only a key surely there: an optional one in a declared type (`log?: boolean` in an
     // interface the value need not fill) compiles as before, and symbol keys are no options.
-    readonly [X in keyof B[K] as X extends ParamKey | symbol ? never : X]: B[K] extends Record<X, unknown>
-      ? UnknownParamOption
+    readonly [X in keyof B[K] as X extends KeysOf<B[K]> | symbol ? never : X]: B[K] extends Record<X, unknown>
+      ? MisplacedKey<B[K], X>
       : unknown;
   };
 };
