@@ -76,6 +76,12 @@ describe("verifier options", () => {
     expect(() => new CommandVerifier({ ...base, runId: "" })).toThrow(/runId: must be a non-empty string/);
   });
 
+  it.each([0, -1, 2.5, Number.NaN, 1e8])("refuses ledgerCapacity = %s", (value) => {
+    expect(() => new CommandVerifier({ ...base, ledgerCapacity: value })).toThrow(
+      `invalid verifier options: ledgerCapacity: must be a whole number from 1 to 10000000 (got ${value})`,
+    );
+  });
+
   it("accepts 0 for both windows", () => {
     expect(() => new CommandVerifier({ ...base, maxAgeMs: 0, maxFutureSkewMs: 0 })).not.toThrow();
   });
@@ -121,6 +127,21 @@ describe("replica and publisher options", () => {
       /maxCommandAgeMs: must be a finite number ≥ 0/,
     ],
     ["a negative maxCommandAgeMs", { maxCommandAgeMs: -1 }, /maxCommandAgeMs: must be a finite number ≥ 0/],
+    [
+      "commandLedgerCapacity 0",
+      { commandLedgerCapacity: 0 },
+      /commandLedgerCapacity: must be a whole number from 1 to 10000000 \(got 0\)/,
+    ],
+    [
+      "commandLedgerCapacity 1.5",
+      { commandLedgerCapacity: 1.5 },
+      /commandLedgerCapacity: must be a whole number from 1 to 10000000 \(got 1\.5\)/,
+    ],
+    [
+      "commandLedgerCapacity 2e7",
+      { commandLedgerCapacity: 2e7 },
+      /commandLedgerCapacity: must be a whole number from 1 to 10000000 \(got 20000000\)/,
+    ],
     ["batchSize 0", { telemetry: { batchSize: 0 } }, /telemetry\.batchSize: must be a whole number ≥ 1/],
     ["maxLen 1.5", { telemetry: { maxLen: 1.5 } }, /telemetry\.maxLen: must be a whole number ≥ 1/],
     ["bufferSize 0", { telemetry: { bufferSize: 0 } }, /telemetry\.bufferSize: must be a whole number ≥ 1/],
@@ -182,6 +203,27 @@ describe("replica and publisher options", () => {
     expect(error).toBeInstanceOf(RangeError);
     expect(error.message).toMatch(/^invalid replica options: /);
     expect(error.message).toMatch(message);
+  });
+
+  it("keeps as many command ids as commandLedgerCapacity says, then refuses new commands", () => {
+    const replica = replicaWith({ commandLedgerCapacity: 2 })();
+    const signer = new CommandSigner(FLEET_RING);
+    // Signed and fresh, but with no value for the replica's parameter: each id is registered in
+    // the ledger, then the command is refused as malformed (and nothing is applied).
+    const envelope = (commandId: string) =>
+      JSON.stringify(
+        signer.sign({
+          kind: "apply",
+          commandId,
+          runId: "run",
+          issuedAt: Date.now(),
+          epoch: 1,
+          generation: 1,
+          values: {},
+        }),
+      );
+    for (const id of ["a", "b", "c"]) expect(replica.receive(envelope(id))).toBe(false);
+    expect(replica.status().rejected).toMatchObject({ malformed: 2, "ledger-full": 1 });
   });
 
   it("createReplica refuses options that are not an object, naming them", async () => {

@@ -36,6 +36,7 @@ import {
   CommandVerifier,
   type Keyring,
   keyringIssues,
+  ledgerCapacityIssue,
   type RejectionReason,
 } from "./signing.js";
 import { streamIdBelow } from "./stream-id.js";
@@ -66,6 +67,14 @@ export interface ReplicaOptions {
   readonly prefix?: string;
   /** Oldest command accepted, ms (default 30 000; a finite number ≥ 0). */
   readonly maxCommandAgeMs?: number;
+  /**
+   * Most command ids kept to refuse a replayed command (default 10 000; a whole number from 1 to
+   * 10 000 000). Each is kept for `maxCommandAgeMs` after its command was issued, and once that
+   * many are kept the replica refuses new commands (`ledger-full`) rather than forget one, which
+   * would let a replay through: it must hold every command the coordinator issues within
+   * `maxCommandAgeMs` (the default, over 30 s, 333 a second).
+   */
+  readonly commandLedgerCapacity?: number;
   /**
    * How long `createReplica` waits for Redis to answer its first reads before it rejects, ms (a
    * whole number from 1 to 2 147 483 647, default {@link DEFAULT_START_TIMEOUT_MS}). A client that
@@ -232,6 +241,9 @@ export class Replica {
       keyring: options.keyring,
       runId: options.runId,
       ...(options.maxCommandAgeMs === undefined ? {} : { maxAgeMs: options.maxCommandAgeMs }),
+      ...(options.commandLedgerCapacity === undefined
+        ? {}
+        : { ledgerCapacity: options.commandLedgerCapacity }),
       ...(options.onRejected === undefined ? {} : { onRejected: options.onRejected }),
     });
     this.publisher = new TelemetryPublisher({
@@ -798,6 +810,8 @@ function replicaOptionIssues(options: ReplicaOptions): string[] {
   if (age !== undefined && !(typeof age === "number" && Number.isFinite(age) && age >= 0)) {
     issues.push(`maxCommandAgeMs: must be a finite number ≥ 0 (got ${String(age)})`);
   }
+  const capacity = ledgerCapacityIssue(options.commandLedgerCapacity, "commandLedgerCapacity");
+  if (capacity !== undefined) issues.push(capacity);
   const startTimeout = options.startTimeoutMs;
   if (
     startTimeout !== undefined &&
@@ -825,6 +839,7 @@ const REPLICA_OPTION_KEYS = [
   "guardrails",
   "prefix",
   "maxCommandAgeMs",
+  "commandLedgerCapacity",
   "startTimeoutMs",
   "onApply",
   "onRejected",

@@ -187,12 +187,31 @@ export interface VerifierOptions {
   readonly maxAgeMs?: number;
   /** Furthest accepted `issuedAt` ahead of the verifier's clock, ms (default 2 000; finite, ≥ 0). */
   readonly maxFutureSkewMs?: number;
-  /** Nonce ledger size (default 10 000). */
+  /**
+   * Most command ids the nonce ledger holds at once (default {@link DEFAULT_LEDGER_CAPACITY}; a
+   * whole number from 1 to {@link MAX_LEDGER_CAPACITY}). Each is held for `maxAgeMs` after its
+   * command was issued, and a full ledger refuses new commands (`ledger-full`): it needs room for
+   * every command issued within `maxAgeMs`.
+   */
   readonly ledgerCapacity?: number;
   /** Wall clock, ms (default `Date.now`). */
   readonly now?: () => number;
   /** Called with every refusal (the audit trail); must not throw. */
   readonly onRejected?: (rejection: CommandRejection) => void;
+}
+
+/** Command ids a nonce ledger holds by default: 333 commands a second over the default 30 s window. */
+export const DEFAULT_LEDGER_CAPACITY = 10_000;
+
+/** Most command ids a nonce ledger may hold (about 100 bytes each: 1 GB). */
+export const MAX_LEDGER_CAPACITY = 10_000_000;
+
+/** The problem of a ledger capacity (`field`: how the caller names it), or undefined when it is fine. */
+export function ledgerCapacityIssue(value: unknown, field: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 1 && value <= MAX_LEDGER_CAPACITY)
+    return undefined;
+  return `${field}: must be a whole number from 1 to ${MAX_LEDGER_CAPACITY} (got ${String(value)})`;
 }
 
 /**
@@ -211,6 +230,8 @@ function verifierOptionIssues(options: VerifierOptions): string[] {
       issues.push(`${field}: must be a finite number ≥ 0 (got ${String(value)})`);
     }
   }
+  const capacity = ledgerCapacityIssue(options.ledgerCapacity, "ledgerCapacity");
+  if (capacity !== undefined) issues.push(capacity);
   return issues;
 }
 
@@ -284,7 +305,7 @@ export class CommandVerifier {
     this.keys = new Map(options.keyring.keys.map((key) => [key.id, key]));
     this.maxAgeMs = options.maxAgeMs ?? 30_000;
     this.maxFutureSkewMs = options.maxFutureSkewMs ?? 2_000;
-    this.ledger = new NonceLedger(options.ledgerCapacity ?? 10_000);
+    this.ledger = new NonceLedger(options.ledgerCapacity ?? DEFAULT_LEDGER_CAPACITY);
     this.runId = options.runId;
     this.now = options.now ?? Date.now;
     this.onRejected = options.onRejected;
