@@ -210,7 +210,7 @@ describe("a long run read as it comes", () => {
       const error = await replay(dir, { context }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ReplayInputError);
       expect((error as Error).message).toBe(
-        `options.context must be a whole number ≥ 0, got ${String(context)}`,
+        `replay: context must be a whole number ≥ 0, got ${String(context)}`,
       );
     }
   });

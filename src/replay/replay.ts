@@ -263,7 +263,7 @@ export async function replay(log: DecisionLogInput, options: ReplayOptions = {})
     context !== undefined &&
     !(typeof context === "number" && Number.isSafeInteger(context) && context >= 0)
   )
-    throw new ReplayInputError(`options.context must be a whole number ≥ 0, got ${String(context)}`);
+    throw new ReplayInputError(`replay: context must be a whole number ≥ 0, got ${String(context)}`);
   return readAgainIfCompacted(log, async () => {
     const replayer = new LogReplay(options);
     try {
