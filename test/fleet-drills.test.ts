@@ -100,7 +100,9 @@ function startChild(
 }
 
 describe("fleet drills", () => {
-  it("kill -9 the leader: the standby takes over within 2× the lease, fences the old leader, and tuning resumes", async () => {
+  // How soon it takes over (within 2× the lease) is a time, measured by `npm run bench --
+  // fleet-drills` and gated there: on a loaded machine a test would time the machine.
+  it("kill -9 the leader: the standby takes over, fences the old leader, and tuning resumes", async () => {
     const fleet = await startRig();
     const { child, states } = startChild(fleet.server, "leader-a");
     await until(() => states.some((s) => s.leader), 20_000, "child leads");
@@ -124,7 +126,6 @@ describe("fleet drills", () => {
     );
     const oldEpoch = states[states.length - 1]!.epoch;
     const valuesAtKill = replicas[0]!.values[0]!;
-    const killedAt = Date.now();
     child.kill("SIGKILL");
     await until(
       () => {
@@ -134,8 +135,6 @@ describe("fleet drills", () => {
       5_000,
       "takeover",
     );
-    const takeoverMs = Date.now() - killedAt;
-    expect(takeoverMs).toBeLessThan(2 * LEASE_MS);
     const taken = standby.snapshot();
     expect(taken.epoch).toBeGreaterThan(oldEpoch);
     // It resumed from the stored state: same generation and values, no jump.
@@ -174,7 +173,6 @@ describe("fleet drills", () => {
     expect(envelope.outside).toBe(0);
     expect(envelope.biggestMove).toBeLessThanOrEqual(16 * (1 + 1e-9));
     expect(rejections.every((x) => x.reason === "fenced")).toBe(true);
-    console.info(`takeover after kill -9: ${takeoverMs} ms (lease ${LEASE_MS} ms)`);
   });
 
   it("restart Redis mid-run (AOF on): acknowledged commands and state survive, telemetry losses are counted, tuning resumes", async () => {

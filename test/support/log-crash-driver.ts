@@ -27,15 +27,16 @@ export interface KilledChild {
 }
 
 /**
- * Starts `node <script> ...args`, waits for the line `trigger`, waits `delayMs` more, SIGKILLs it
- * and resolves once it is dead with everything it printed.
+ * Starts `node <script> ...args`, waits for the line `trigger` (or the first line it accepts),
+ * waits `delayMs` more, SIGKILLs it and resolves once it is dead with everything it printed.
  */
 export function runAndKill(
   script: string,
   args: readonly string[],
-  trigger: string,
+  trigger: string | ((line: string) => boolean),
   delayMs: number,
 ): Promise<KilledChild> {
+  const triggers = typeof trigger === "string" ? (line: string) => line === trigger : trigger;
   return new Promise((resolve, reject) => {
     const child: ChildProcess = spawn(process.execPath, [script, ...args], {
       stdio: ["ignore", "pipe", "inherit"],
@@ -46,7 +47,8 @@ export function runAndKill(
     child.stdout!.setEncoding("utf8");
     child.stdout!.on("data", (chunk: string) => {
       text += chunk;
-      if (!armed && text.split("\n").includes(trigger)) {
+      // Only whole lines: a line still arriving could match in part.
+      if (!armed && text.split("\n").slice(0, -1).some(triggers)) {
         armed = true;
         setTimeout(() => {
           killedAt = performance.timeOrigin + performance.now();
