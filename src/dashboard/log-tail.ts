@@ -63,11 +63,12 @@ type SegmentStep =
  * moment (a later segment before an earlier one is complete, as a copy made file by file shows;
  * segments without their log's first one) is held, and reported once reads have stayed held
  * there for a while. Damage in a log that a compaction has replaced (a later segment starts a new
- * log) is that old log's end: the new one is read. When a segment read from has vanished, was replaced or
- * shrank (a compaction), the log is found again and read from its start; records whose seq is not
- * above the last one seen are skipped, so each arrives once, in order (those a compaction dropped
- * before they were read are not seen: a tail must keep within `keepRecords` of the writer). A different log written
- * anew in the directory is not told apart: its records show only past the last seq seen.
+ * log) is that old log's end: the new one is read. When a segment read from has vanished, was
+ * replaced or shrank (a compaction), the log is found again and read from its start; records whose
+ * seq is not above the last one seen are skipped, so each arrives once, in order (those a
+ * compaction dropped before they were read are not seen: a tail must keep within `keepRecords` of
+ * the writer). A different log written anew in the directory is not told apart: its records show
+ * only past the last seq seen.
  * Frames are checked (length, CRC) and decoded as the log's reader does.
  */
 export class DecisionLogTail {
